@@ -46,6 +46,11 @@ pub const VARIABLES: &[&str] = &[
     "WHISPER_API",
     "AUDIO_MODEL",
     "AUDIO_MIN_CONFIDENCE",
+    "LOGIN_MAX_FAILURES_PER_EMAIL",
+    "LOGIN_MAX_FAILURES_PER_CLIENT",
+    "TRUSTED_PROXIES",
+    "OUTBOX_BACKOFF_BASE_SECONDS",
+    "OUTBOX_MAX_ATTEMPTS",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +93,12 @@ pub struct Config {
     pub whisper_api: String,
     pub audio_model: String,
     pub audio_min_confidence: f64,
+    pub login_max_failures_per_email: u32,
+    pub login_max_failures_per_client: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (IP addresses).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub outbox_backoff_base: Duration,
+    pub outbox_max_attempts: u32,
 }
 
 /// The development JWT secret; refused outside development.
@@ -150,6 +161,10 @@ impl Config {
                 .filter(|c| (0.0..=1.0).contains(c))
                 .ok_or_else(|| ConfigError(format!("AUDIO_MIN_CONFIDENCE: not in 0..1: {v:?}")))?,
         };
+        let trusted_proxies = list("TRUSTED_PROXIES")
+            .iter()
+            .map(|p| p.parse().map_err(|_| ConfigError(format!("TRUSTED_PROXIES: not an IP address: {p:?}"))))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             environment,
             listen_addr: get("LISTEN_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()),
@@ -188,6 +203,11 @@ impl Config {
             whisper_api: get("WHISPER_API").unwrap_or_else(|| "openai".into()),
             audio_model: get("AUDIO_MODEL").unwrap_or_else(|| "whisper-1".into()),
             audio_min_confidence,
+            login_max_failures_per_email: number("LOGIN_MAX_FAILURES_PER_EMAIL", 10)?.max(1) as u32,
+            login_max_failures_per_client: number("LOGIN_MAX_FAILURES_PER_CLIENT", 30)?.max(1) as u32,
+            trusted_proxies,
+            outbox_backoff_base: Duration::from_secs(number("OUTBOX_BACKOFF_BASE_SECONDS", 30)?),
+            outbox_max_attempts: number("OUTBOX_MAX_ATTEMPTS", 8)?.max(1) as u32,
         })
     }
 

@@ -29,8 +29,18 @@ pub async fn tick<E: Env>(env: &E) -> ApiResult<Value> {
     if expired > 0 {
         tracing::info!(expired, "holds expired");
     }
+    // Each job runs even if another failed: one broken integration must not stop expiry.
+    let report = |result: ApiResult<Value>| {
+        result.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "periodic job failed");
+            json!({ "error": e.to_string() })
+        })
+    };
     Ok(json!({
         "ran_at": crate::store::ts(started),
         "expired_holds": expired,
+        "payments": report(crate::payments::tick(env).await),
+        "calendars": report(crate::calendars::tick(env).await),
+        "backoffice": report(crate::backoffice::tick(env).await),
     }))
 }

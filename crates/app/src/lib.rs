@@ -2,7 +2,9 @@
 //! components both call [`handle`]; the periodic work is [`jobs::tick`].
 
 pub mod admin;
+pub mod backoffice;
 pub mod booking;
+pub mod calendars;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -11,6 +13,8 @@ pub mod jobs;
 pub mod lock;
 pub mod migrate;
 pub mod observe;
+pub mod paging;
+pub mod payments;
 pub mod ports;
 pub mod random;
 pub mod routes;
@@ -123,5 +127,20 @@ async fn dispatch<E: Env>(env: &E, req: &Request, endpoint: Endpoint, params: &[
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
             observe::metrics(env).await?,
         )),
+        Endpoint::MercadoPagoWebhook | Endpoint::PaymentLink | Endpoint::AdminPayments => {
+            payments::dispatch(env, req, endpoint, params).await
+        }
+        Endpoint::IcalExport
+        | Endpoint::IcalImport
+        | Endpoint::RotateIcalToken
+        | Endpoint::ListFeeds
+        | Endpoint::CreateFeed
+        | Endpoint::DeleteFeed
+        | Endpoint::AdminConflicts => calendars::dispatch(env, req, endpoint, params).await,
+        Endpoint::AdminReservations
+        | Endpoint::AdminReservation
+        | Endpoint::ExportReservationsCsv
+        | Endpoint::ResendEmail
+        | Endpoint::AdminOutbox => backoffice::dispatch(env, req, endpoint, params).await,
     }
 }

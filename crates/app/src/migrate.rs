@@ -6,8 +6,12 @@ use crate::store;
 use chrono::{DateTime, Utc};
 
 /// (version, name, SQL), in order.
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "booking_core", include_str!("../../../migrations/0001_booking_core.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "booking_core", include_str!("../../../migrations/0001_booking_core.sql")),
+    (2, "payments", include_str!("../../../migrations/0002_payments.sql")),
+    (3, "calendars", include_str!("../../../migrations/0003_calendars.sql")),
+    (4, "backoffice", include_str!("../../../migrations/0004_backoffice.sql")),
+];
 
 /// Splits a migration into single statements: Spin's sqlite runs only the first statement of
 /// a string. Statements end with `;` at the end of a line; `--` comment lines are dropped.

@@ -96,8 +96,9 @@ async fn latency_histogram<K: Kv>(kv: &K) -> String {
     out
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Level {
+/// A check's verdict; the overall status is the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
     Healthy,
     Degraded,
     Unhealthy,
@@ -113,11 +114,11 @@ impl Level {
     }
 }
 
-fn check(level: Level, detail: impl Into<String>) -> (Level, Value) {
+pub fn check(level: Level, detail: impl Into<String>) -> (Level, Value) {
     (level, json!({ "status": level.as_str(), "detail": detail.into() }))
 }
 
-fn not_configured(what: &str) -> (Level, Value) {
+pub fn not_configured(what: &str) -> (Level, Value) {
     (Level::Healthy, json!({ "status": "not_configured", "detail": format!("{what} is not configured") }))
 }
 
@@ -159,9 +160,10 @@ pub async fn health<E: Env>(env: &E) -> (u16, Value) {
         ("kv", kv),
         ("disk", disk),
         ("memory", memory),
-        ("ical", not_configured("calendar sync")),
+        ("ical", crate::calendars::health(env).await),
         ("whatsapp", not_configured("WhatsApp")),
-        ("mercadopago", not_configured("Mercado Pago")),
+        ("mercadopago", crate::payments::health(env).await),
+        ("email", crate::backoffice::health(env).await),
     ];
     let worst = checks.iter().map(|(_, (level, _))| *level).max().unwrap_or(Level::Healthy);
     let body = json!({

@@ -164,6 +164,108 @@ pub trait Clock: MaybeSendSync {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// An outbound HTTP request (Mercado Pago, the Graph API, email, calendar feeds, Whisper).
+#[derive(Debug, Clone)]
+pub struct OutboundRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The whole exchange, connect to last byte.
+    pub timeout: Duration,
+    /// A response body longer than this is refused with [`HttpError::TooLarge`].
+    pub max_response_bytes: usize,
+}
+
+impl OutboundRequest {
+    pub fn new(method: &str, url: impl Into<String>) -> OutboundRequest {
+        OutboundRequest {
+            method: method.to_owned(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout: Duration::from_secs(10),
+            max_response_bytes: 5 * 1024 * 1024,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> OutboundRequest {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> OutboundRequest {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+
+    pub fn json(self, value: &serde_json::Value) -> OutboundRequest {
+        let mut req = self.header("content-type", "application/json");
+        req.body = serde_json::to_vec(value).unwrap_or_default();
+        req
+    }
+
+    pub fn body(mut self, content_type: &str, body: Vec<u8>) -> OutboundRequest {
+        self = self.header("content-type", content_type);
+        self.body = body;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> OutboundRequest {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn max_response_bytes(mut self, max: usize) -> OutboundRequest {
+        self.max_response_bytes = max;
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboundResponse {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl OutboundResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// Why an outbound call produced no response. Callers decide what a failure means (retry
+/// later, degrade, report); none of these is ever a 500 to our own client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("timed out")]
+    Timeout,
+    #[error("response larger than allowed")]
+    TooLarge,
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Outbound HTTP, with a timeout and a response-size limit on every call.
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+pub trait Http: MaybeSendSync {
+    async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, HttpError>;
+}
+
 /// Facts about the machine for health; a host that cannot tell answers `None`.
 pub trait HostInfo: MaybeSendSync {
     /// (available bytes, total bytes) on the volume holding the data.
@@ -176,30 +278,37 @@ pub trait HostInfo: MaybeSendSync {
 pub trait Env: MaybeSendSync {
     type Db: Db;
     type Kv: Kv;
+    type Http: Http;
     fn db(&self) -> &Self::Db;
     fn kv(&self) -> &Self::Kv;
+    fn http(&self) -> &Self::Http;
     fn clock(&self) -> &dyn Clock;
     fn host(&self) -> &dyn HostInfo;
     fn config(&self) -> &crate::config::Config;
 }
 
 /// The ports bundled: both hosts' `Env` is this with their own implementations.
-pub struct Ports<D, K, C, H> {
+pub struct Ports<D, K, O, C, H> {
     pub db: D,
     pub kv: K,
+    pub http: O,
     pub clock: C,
     pub host: H,
     pub config: crate::config::Config,
 }
 
-impl<D: Db, K: Kv, C: Clock, H: HostInfo> Env for Ports<D, K, C, H> {
+impl<D: Db, K: Kv, O: Http, C: Clock, H: HostInfo> Env for Ports<D, K, O, C, H> {
     type Db = D;
     type Kv = K;
+    type Http = O;
     fn db(&self) -> &D {
         &self.db
     }
     fn kv(&self) -> &K {
         &self.kv
+    }
+    fn http(&self) -> &O {
+        &self.http
     }
     fn clock(&self) -> &dyn Clock {
         &self.clock

@@ -9,6 +9,8 @@ pub enum Group {
     Admin,
     Jobs,
     Ops,
+    Payments,
+    Ical,
 }
 
 impl Group {
@@ -20,6 +22,8 @@ impl Group {
             Group::Admin => "admin",
             Group::Jobs => "jobs",
             Group::Ops => "ops",
+            Group::Payments => "payments",
+            Group::Ical => "ical",
         }
     }
 }
@@ -42,6 +46,24 @@ pub enum Endpoint {
     Tick,
     Health,
     Metrics,
+    // Payments (issue 3)
+    MercadoPagoWebhook,
+    PaymentLink,
+    AdminPayments,
+    // Calendars (issue 4)
+    IcalExport,
+    IcalImport,
+    RotateIcalToken,
+    ListFeeds,
+    CreateFeed,
+    DeleteFeed,
+    AdminConflicts,
+    // Back office (issue 5)
+    AdminReservations,
+    AdminReservation,
+    ExportReservationsCsv,
+    ResendEmail,
+    AdminOutbox,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +96,25 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/healthz", Endpoint::Health, Group::Ops),
     route("GET", "/healthz", Endpoint::Health, Group::Ops),
     route("GET", "/metrics", Endpoint::Metrics, Group::Ops),
+    // Payments (issue 3)
+    route("POST", "/api/v1/mercadopago/webhook", Endpoint::MercadoPagoWebhook, Group::Payments),
+    route("GET", "/api/v1/reservations/{code}/payment-link", Endpoint::PaymentLink, Group::Reservations),
+    route("GET", "/api/v1/admin/payments", Endpoint::AdminPayments, Group::Admin),
+    // Calendars (issue 4)
+    route("GET", "/api/v1/ical/export/{token}.ics", Endpoint::IcalExport, Group::Ical),
+    route("GET", "/ical/export/{token}.ics", Endpoint::IcalExport, Group::Ical),
+    route("POST", "/api/v1/ical/import", Endpoint::IcalImport, Group::Ical),
+    route("POST", "/api/v1/admin/accommodations/{id}/ical/rotate", Endpoint::RotateIcalToken, Group::Admin),
+    route("GET", "/api/v1/admin/accommodations/{id}/feeds", Endpoint::ListFeeds, Group::Admin),
+    route("POST", "/api/v1/admin/accommodations/{id}/feeds", Endpoint::CreateFeed, Group::Admin),
+    route("DELETE", "/api/v1/admin/feeds/{feed_id}", Endpoint::DeleteFeed, Group::Admin),
+    route("GET", "/api/v1/admin/conflicts", Endpoint::AdminConflicts, Group::Admin),
+    // Back office (issue 5)
+    route("GET", "/api/v1/admin/reservations", Endpoint::AdminReservations, Group::Admin),
+    route("GET", "/api/v1/admin/reservations/export.csv", Endpoint::ExportReservationsCsv, Group::Admin),
+    route("GET", "/api/v1/admin/reservations/{code}", Endpoint::AdminReservation, Group::Admin),
+    route("POST", "/api/v1/admin/actions/resend-email/{code}", Endpoint::ResendEmail, Group::Admin),
+    route("GET", "/api/v1/admin/outbox", Endpoint::AdminOutbox, Group::Admin),
 ];
 
 /// Why no route matched.
@@ -111,9 +152,16 @@ pub fn match_route(method: &str, path: &str) -> Result<Matched, Miss> {
         let mut params = Vec::new();
         let mut literals = 0;
         let fits = pattern.iter().zip(&segments).all(|(p, s)| {
-            if p.starts_with('{') {
-                params.push(s.to_string());
-                !s.is_empty()
+            if let Some(rest) = p.strip_prefix('{') {
+                // `{name}` or `{name}.suffix`: the parameter is what precedes the suffix.
+                let suffix = rest.split_once('}').map_or("", |(_, suffix)| suffix);
+                match s.strip_suffix(suffix) {
+                    Some(value) if !value.is_empty() => {
+                        params.push(value.to_string());
+                        true
+                    }
+                    _ => false,
+                }
             } else {
                 literals += 1;
                 p == s
@@ -158,6 +206,21 @@ mod tests {
     fn wrong_method_and_unknown_path_differ() {
         assert_eq!(match_route("DELETE", "/api/v1/reservations/X"), Err(Miss::MethodNotAllowed));
         assert_eq!(match_route("GET", "/api/v1/nothing"), Err(Miss::NotFound));
+    }
+
+    #[test]
+    fn a_parameter_may_carry_a_literal_suffix() {
+        let m = match_route("GET", "/ical/export/abc123.ics").unwrap();
+        assert_eq!(m.route.endpoint, Endpoint::IcalExport);
+        assert_eq!(m.params, vec!["abc123"]);
+        assert_eq!(match_route("GET", "/ical/export/abc123"), Err(Miss::NotFound));
+        assert_eq!(match_route("GET", "/ical/export/.ics"), Err(Miss::NotFound));
+    }
+
+    #[test]
+    fn literal_csv_export_beats_the_code_parameter() {
+        let m = match_route("GET", "/api/v1/admin/reservations/export.csv").unwrap();
+        assert_eq!(m.route.endpoint, Endpoint::ExportReservationsCsv);
     }
 
     #[test]

@@ -4,12 +4,14 @@
 pub mod clock;
 pub mod db;
 pub mod host;
+pub mod http;
 pub mod kv;
 pub mod server;
 
 use clock::NativeClock;
 use db::NativeDb;
 use host::NativeHost;
+use http::NativeHttp;
 use kv::NativeKv;
 use reservas_app::ports::{Clock, Db, Ports};
 use reservas_app::Config;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The native host's ports.
-pub type NativeEnv = Ports<NativeDb, NativeKv, NativeClock, NativeHost>;
+pub type NativeEnv = Ports<NativeDb, NativeKv, NativeHttp, NativeClock, NativeHost>;
 
 /// Opens the database (creating the file and applying migrations) and the key-value store
 /// named by the configuration.
@@ -37,7 +39,7 @@ pub async fn open_env(config: Config, clock: NativeClock) -> anyhow::Result<Nati
         db::DbLocation::Remote(_) => None,
     }
     .unwrap_or_else(|| PathBuf::from("."));
-    Ok(Ports { db, kv, clock, host: NativeHost::new(data_dir), config })
+    Ok(Ports { db, kv, http: NativeHttp::new()?, clock, host: NativeHost::new(data_dir), config })
 }
 
 /// Runs the periodic tick every `interval` until the task is dropped. A failed tick is logged

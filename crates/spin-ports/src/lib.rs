@@ -9,12 +9,16 @@ mod codec;
 #[cfg(target_arch = "wasm32")]
 mod db;
 #[cfg(target_arch = "wasm32")]
+mod http;
+#[cfg(target_arch = "wasm32")]
 mod kv;
 #[cfg(target_arch = "wasm32")]
 mod spin;
 
 #[cfg(target_arch = "wasm32")]
 pub use db::{SpinConn, SpinDb};
+#[cfg(target_arch = "wasm32")]
+pub use http::SpinHttp;
 #[cfg(target_arch = "wasm32")]
 pub use kv::SpinKv;
 #[cfg(target_arch = "wasm32")]

@@ -1,6 +1,6 @@
 //! The clock, host facts, environment and request/response conversion under Spin.
 
-use crate::{SpinDb, SpinKv};
+use crate::{SpinDb, SpinHttp, SpinKv};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use reservas_app::config::{ConfigError, VARIABLES};
@@ -33,13 +33,20 @@ impl HostInfo for SpinHost {
 }
 
 /// Everything a request handler may touch, under Spin.
-pub type SpinEnv = Ports<SpinDb, SpinKv, SpinClock, SpinHost>;
+pub type SpinEnv = Ports<SpinDb, SpinKv, SpinHttp, SpinClock, SpinHost>;
 
 /// Builds the ports for this request (a Spin instance lives for one request), reading the
 /// configuration from Spin variables: every name of [`VARIABLES`] in lower case. A variable
 /// the component does not map, or leaves empty, counts as unset.
 pub async fn load_env() -> Result<SpinEnv, ConfigError> {
-    Ok(Ports { db: SpinDb, kv: SpinKv::default(), clock: SpinClock, host: SpinHost, config: load_config().await? })
+    Ok(Ports {
+        db: SpinDb,
+        kv: SpinKv::default(),
+        http: SpinHttp,
+        clock: SpinClock,
+        host: SpinHost,
+        config: load_config().await?,
+    })
 }
 
 /// [`Config::from_lookup`] over Spin variables. `from_lookup` is synchronous and the

@@ -1,0 +1,2 @@
+-- Mercado Pago payments, their status history and webhook notifications (issue 3).
+-- One statement per `;`-terminated line block (see 0001).

@@ -1,0 +1,2 @@
+-- iCal feeds, imported blocks, conflicts, export tokens (issue 4).
+-- One statement per `;`-terminated line block (see 0001).

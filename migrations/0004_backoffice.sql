@@ -1,0 +1,2 @@
+-- The outbox of guest messages and admin rate limits (issue 5).
+-- One statement per `;`-terminated line block (see 0001).

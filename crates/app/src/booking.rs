@@ -3,7 +3,8 @@
 use crate::error::{ApiError, ApiResult};
 use crate::input::{check_text, parse_email, parse_phone, JsonBody};
 use crate::lock::{self, Acquired};
-use crate::ports::{Db, Env};
+use crate::notify::{self, GuestEvent};
+use crate::ports::{Conn, Db, Env};
 use crate::store::{self, ts, Accommodation, NewHold, Reservation};
 use chrono::{DateTime, NaiveDate, Utc};
 use reservas_domain::metrics as m;
@@ -177,8 +178,9 @@ pub async fn pre_reserve<E: Env>(env: &E, body: &[u8]) -> ApiResult<Value> {
         if store::any_night_taken(&conn, accommodation.id, &request.stay).await? {
             return Err(ApiError::DateOverlap);
         }
-        store::insert_hold(&conn, &hold, now).await?;
+        let id = store::insert_hold(&conn, &hold, now).await?;
         store::bump(&conn, m::RESERVATIONS_CREATED, &channel_label, 1).await?;
+        notify::queue(&conn, id, GuestEvent::HoldCreated, now).await?;
         Ok(freed)
     })
     .await;
@@ -213,64 +215,100 @@ pub async fn pre_reserve<E: Env>(env: &E, body: &[u8]) -> ApiResult<Value> {
     }
 }
 
-async fn release_expired_locks<E: Env>(env: &E, expired: &[store::ExpiredHold]) {
+/// Releases the locks of holds that have just expired.
+pub async fn release_expired_locks<E: Env>(env: &E, expired: &[store::ExpiredHold]) {
     for hold in expired {
         let key = lock_key(hold.accommodation_id, hold.stay.check_in(), hold.stay.check_out());
         lock::release(env.kv(), &key, &hold.lock_value).await;
     }
 }
 
-fn parse_code(text: &str) -> ApiResult<ReservationCode> {
+pub fn parse_code(text: &str) -> ApiResult<ReservationCode> {
     ReservationCode::parse(text).ok_or_else(|| ApiError::NotFound("reservation not found".into()))
 }
 
-/// Confirms a live hold. Concurrent confirms serialise on the write lock; only the one that
-/// moves the row out of `pre_reserved` wins, the rest answer `invalid_state`.
-pub async fn confirm<E: Env>(env: &E, code: &str, confirmed_by: &str) -> ApiResult<Value> {
+/// Who confirmed a reservation: an admin, or an approved payment.
+#[derive(Debug, Clone)]
+pub enum ConfirmedBy {
+    Admin(String),
+    Payment(String),
+}
+
+impl ConfirmedBy {
+    fn stored(&self) -> String {
+        match self {
+            ConfirmedBy::Admin(email) => format!("admin:{email}"),
+            ConfirmedBy::Payment(id) => format!("payment:{id}"),
+        }
+    }
+
+    fn source_label(&self) -> &'static str {
+        match self {
+            ConfirmedBy::Admin(_) => "source=admin",
+            ConfirmedBy::Payment(_) => "source=payment",
+        }
+    }
+}
+
+/// What confirming a hold inside a transaction found.
+pub enum ConfirmOutcome {
+    Confirmed(Reservation),
+    /// The hold had expired (this call recorded the expiry and freed its nights).
+    Expired(Reservation),
+}
+
+/// The one conditional transition from a live hold to `confirmed`, for admins and payments
+/// alike. Call inside a `BEGIN IMMEDIATE` transaction: concurrent confirms serialise on the
+/// write lock and only the one that moves the row out of `pre_reserved` wins; the rest get
+/// `invalid_state`.
+pub async fn confirm_in_tx<C: Conn>(
+    conn: &C,
+    code: &ReservationCode,
+    now: DateTime<Utc>,
+    by: &ConfirmedBy,
+) -> ApiResult<ConfirmOutcome> {
+    let reservation =
+        store::find_reservation(conn, code).await?.ok_or_else(|| ApiError::NotFound("reservation not found".into()))?;
+    match reservation.status_at(now) {
+        Status::PreReserved => {
+            if !store::mark_confirmed(conn, reservation.id, now, &by.stored()).await? {
+                return Err(ApiError::InvalidState("the reservation is no longer a live hold".into()));
+            }
+            store::bump(conn, m::RESERVATIONS_CONFIRMED, by.source_label(), 1).await?;
+            notify::queue(conn, reservation.id, GuestEvent::Confirmed, now).await?;
+            Ok(ConfirmOutcome::Confirmed(reservation))
+        }
+        Status::Expired if reservation.status == Status::PreReserved => {
+            // Record the expiry this request noticed, so it is counted once and its nights are
+            // free at once.
+            store::expire_overdue(conn, now, Some((reservation.accommodation_id, &reservation.stay)), i64::MAX).await?;
+            Ok(ConfirmOutcome::Expired(reservation))
+        }
+        Status::Expired => Err(ApiError::Expired),
+        other => Err(ApiError::InvalidState(format!("the reservation is {}", other.as_str()))),
+    }
+}
+
+/// Confirms a live hold on an admin's word.
+pub async fn confirm<E: Env>(env: &E, code: &str, by: ConfirmedBy) -> ApiResult<Value> {
     let code = parse_code(code)?;
     let conn = env.db().connect().await?;
     let now = env.clock().now();
-    enum Outcome {
-        Confirmed(Reservation),
-        Expired(Reservation),
-    }
-    let outcome = store::transaction(&conn, async {
-        let reservation = store::find_reservation(&conn, &code)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("reservation not found".into()))?;
-        match reservation.status_at(now) {
-            Status::PreReserved => {
-                if !store::mark_confirmed(&conn, reservation.id, now, confirmed_by).await? {
-                    return Err(ApiError::InvalidState("the reservation is no longer a live hold".into()));
-                }
-                store::bump(&conn, m::RESERVATIONS_CONFIRMED, "source=admin", 1).await?;
-                Ok(Outcome::Confirmed(reservation))
-            }
-            Status::Expired if reservation.status == Status::PreReserved => {
-                // Record the expiry this request noticed, so it is counted once and its
-                // nights are free at once.
-                store::expire_overdue(&conn, now, Some((reservation.accommodation_id, &reservation.stay)), i64::MAX)
-                    .await?;
-                Ok(Outcome::Expired(reservation))
-            }
-            Status::Expired => Err(ApiError::Expired),
-            other => Err(ApiError::InvalidState(format!("the reservation is {}", other.as_str()))),
-        }
-    })
-    .await?;
+    let outcome = store::transaction(&conn, confirm_in_tx(&conn, &code, now, &by)).await?;
     match outcome {
-        Outcome::Confirmed(r) => {
+        ConfirmOutcome::Confirmed(r) => {
             tracing::info!(code = %r.code, "reservation confirmed");
             Ok(json!({ "code": r.code, "status": Status::Confirmed, "confirmed_at": ts(now) }))
         }
-        Outcome::Expired(r) => {
+        ConfirmOutcome::Expired(r) => {
             release_lock_of(env, &r).await;
             Err(ApiError::Expired)
         }
     }
 }
 
-async fn release_lock_of<E: Env>(env: &E, r: &Reservation) {
+/// Releases the key-value lock a hold took, if it still holds it.
+pub async fn release_lock_of<E: Env>(env: &E, r: &Reservation) {
     if let Some(value) = r.lock_value() {
         let key = lock_key(r.accommodation_id, r.stay.check_in(), r.stay.check_out());
         lock::release(env.kv(), &key, &value).await;
@@ -310,6 +348,7 @@ pub async fn cancel<E: Env>(env: &E, code: &str, body: &[u8], is_admin: bool) ->
         }
         store::release_nights(&conn, reservation.id).await?;
         store::bump(&conn, m::RESERVATIONS_CANCELLED, "", 1).await?;
+        notify::queue(&conn, reservation.id, GuestEvent::Cancelled, now).await?;
         Ok(Ok(reservation))
     })
     .await?;

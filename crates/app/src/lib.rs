@@ -12,6 +12,7 @@ pub mod input;
 pub mod jobs;
 pub mod lock;
 pub mod migrate;
+pub mod notify;
 pub mod observe;
 pub mod paging;
 pub mod payments;
@@ -86,7 +87,7 @@ async fn dispatch<E: Env>(env: &E, req: &Request, endpoint: Endpoint, params: &[
         Endpoint::GetReservation => ok(200, booking::get(env, param(), is_admin()).await?),
         Endpoint::Confirm => {
             let claims = admin::admin_claims(env, authorization)?;
-            ok(200, booking::confirm(env, param(), &format!("admin:{}", claims.sub)).await?)
+            ok(200, booking::confirm(env, param(), booking::ConfirmedBy::Admin(claims.sub)).await?)
         }
         Endpoint::Cancel => ok(200, booking::cancel(env, param(), &req.body, is_admin()).await?),
         Endpoint::Availability => ok(200, booking::availability(env, param(), &req.query_pairs()).await?),

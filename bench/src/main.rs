@@ -8,6 +8,7 @@
 
 mod bulk;
 mod host;
+mod ical;
 mod load;
 mod plan;
 mod raw;
@@ -129,6 +130,7 @@ async fn main() -> Result<()> {
     let mut figures = Figures::default();
     prereserve_section(&settings, dir.path(), &mut figures).await?;
     read_section(&settings, dir.path(), &mut figures).await?;
+    ical::section(dir.path(), &mut figures).await?;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
     figures.print();
     Ok(())

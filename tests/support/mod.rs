@@ -1,6 +1,9 @@
 //! `TestApp`: the native host on a random port over a fresh database file, with a clock the
 //! test moves, and helpers that speak the HTTP contract.
 
+pub mod fake_email;
+pub mod fake_mercadopago;
+pub mod feed_server;
 pub mod redis_server;
 pub mod scenarios;
 

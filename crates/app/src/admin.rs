@@ -1,6 +1,8 @@
 //! Admin access and accommodation management.
 
+use crate::backoffice::login_limit;
 use crate::error::{ApiError, ApiResult};
+use crate::http::Request;
 use crate::input::{parse_email, JsonBody};
 use crate::ports::{Db, Env};
 use crate::store::{self, Accommodation, NewAccommodation};
@@ -27,12 +29,17 @@ pub fn admin_claims<E: Env>(env: &E, authorization: Option<&str>) -> ApiResult<C
     Ok(claims)
 }
 
-pub async fn login<E: Env>(env: &E, body: &[u8]) -> ApiResult<Value> {
-    let body = JsonBody::parse(body)?;
+/// Logs an admin in. Rate-limited per email and per client (see `backoffice::login_limit`):
+/// the attempt is recorded before the credentials are checked and cleared when they pass.
+pub async fn login<E: Env>(env: &E, req: &Request) -> ApiResult<Value> {
+    let body = JsonBody::parse(&req.body)?;
     let email = parse_email(body.required_str("email")?)
         .map_err(|_| ApiError::Validation("email must be an email address".into()))?;
     let password = body.optional_str("password")?;
     let config = env.config();
+    let conn = env.db().connect().await?;
+    let client = login_limit::client_of(req, &config.trusted_proxies);
+    let attempt = login_limit::begin(&conn, config, &email, client, env.clock().now()).await?;
     // One answer for every failure, so nobody learns which emails exist.
     let refused = || ApiError::Unauthorized("invalid credentials".into());
     let allowed = config.admin_allowed_emails.contains(&email);
@@ -45,6 +52,7 @@ pub async fn login<E: Env>(env: &E, body: &[u8]) -> ApiResult<Value> {
         tracing::info!("admin login refused");
         return Err(refused());
     }
+    login_limit::succeeded(&conn, attempt).await?;
     let now = env.clock().now().timestamp();
     let lifetime = config.jwt_expiration.as_secs() as i64;
     let claims = Claims::new(&email, crate::random::hex_id(), now, lifetime);
@@ -132,12 +140,15 @@ pub async fn create_accommodation<E: Env>(env: &E, body: &[u8]) -> ApiResult<Val
     };
     let conn = env.db().connect().await?;
     let created = store::insert_accommodation(&conn, &new, env.clock().now()).await?;
-    Ok(accommodation_view(&created))
+    crate::calendars::with_export_links(env, accommodation_view(&created)).await
 }
 
 pub async fn list_accommodations<E: Env>(env: &E) -> ApiResult<Value> {
     let conn = env.db().connect().await?;
-    let items: Vec<Value> = store::list_accommodations(&conn).await?.iter().map(accommodation_view).collect();
+    let mut items: Vec<Value> = Vec::new();
+    for a in store::list_accommodations(&conn).await? {
+        items.push(crate::calendars::with_export_links(env, accommodation_view(&a)).await?);
+    }
     Ok(json!({ "total": items.len(), "items": items, "next_cursor": null }))
 }
 
@@ -151,7 +162,7 @@ pub async fn get_accommodation<E: Env>(env: &E, id: &str) -> ApiResult<Value> {
     let found = store::find_accommodation(&conn, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("accommodation not found".into()))?;
-    Ok(accommodation_view(&found))
+    crate::calendars::with_export_links(env, accommodation_view(&found)).await
 }
 
 pub async fn update_accommodation<E: Env>(env: &E, id: &str, body: &[u8]) -> ApiResult<Value> {
@@ -179,7 +190,7 @@ pub async fn update_accommodation<E: Env>(env: &E, id: &str, body: &[u8]) -> Api
         store::update_accommodation(&conn, &a, env.clock().now()).await
     })
     .await?;
-    Ok(accommodation_view(&updated))
+    crate::calendars::with_export_links(env, accommodation_view(&updated)).await
 }
 
 /// The demo set for first-time users: two cabins, created only if there are none.

@@ -107,14 +107,16 @@ pub async fn availability<E: Env>(env: &E, accommodation_id: &str, query: &[(Str
     Ok(json!({ "accommodation_id": id, "from": from, "to": to, "taken": taken, "free": free }))
 }
 
-struct HoldRequest {
-    accommodation_id: i64,
-    stay: Stay,
-    guests: i64,
-    channel: Channel,
-    contact_name: String,
-    contact_phone: String,
-    contact_email: Option<String>,
+/// A hold to create, already parsed (the JSON body of pre-reserve, or the WhatsApp
+/// conversation).
+pub struct HoldRequest {
+    pub accommodation_id: i64,
+    pub stay: Stay,
+    pub guests: i64,
+    pub channel: Channel,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: Option<String>,
 }
 
 fn parse_hold_request<E: Env>(env: &E, body: &[u8]) -> ApiResult<HoldRequest> {
@@ -138,7 +140,11 @@ fn parse_hold_request<E: Env>(env: &E, body: &[u8]) -> ApiResult<HoldRequest> {
 /// then one `BEGIN IMMEDIATE` transaction frees overdue holds on these nights, checks overlap,
 /// inserts the reservation and claims its nights, and counts it.
 pub async fn pre_reserve<E: Env>(env: &E, body: &[u8]) -> ApiResult<Value> {
-    let request = parse_hold_request(env, body)?;
+    hold(env, parse_hold_request(env, body)?).await
+}
+
+/// Creates the hold `request` describes (see [`pre_reserve`]); answers pre-reserve's body.
+pub async fn hold<E: Env>(env: &E, request: HoldRequest) -> ApiResult<Value> {
     let conn = env.db().connect().await?;
     let accommodation = store::bookable_accommodation(&conn, request.accommodation_id).await?;
     check_guests(request.guests, &accommodation)?;
@@ -189,7 +195,9 @@ pub async fn pre_reserve<E: Env>(env: &E, body: &[u8]) -> ApiResult<Value> {
         Ok(freed) => {
             release_expired_locks(env, &freed).await;
             tracing::info!(code = %code, accommodation_id = accommodation.id, channel = request.channel.as_str(), "hold created");
-            Ok(json!({
+            // After the commit: a slow or failing Mercado Pago costs the link, never the hold.
+            let payment_url = crate::payments::attach_payment_link(env, &code).await;
+            let mut body = json!({
                 "code": code,
                 "status": Status::PreReserved,
                 "expires_at": ts(expires_at),
@@ -201,7 +209,11 @@ pub async fn pre_reserve<E: Env>(env: &E, body: &[u8]) -> ApiResult<Value> {
                 "nightly": quote.nightly,
                 "total_price": quote.total_price,
                 "deposit_amount": quote.deposit_amount,
-            }))
+            });
+            if let Some(url) = payment_url {
+                body["payment_url"] = json!(url);
+            }
+            Ok(body)
         }
         Err(error) => {
             if let Some((key, value)) = &held {

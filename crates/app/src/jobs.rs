@@ -42,5 +42,6 @@ pub async fn tick<E: Env>(env: &E) -> ApiResult<Value> {
         "payments": report(crate::payments::tick(env).await),
         "calendars": report(crate::calendars::tick(env).await),
         "backoffice": report(crate::backoffice::tick(env).await),
+        "chat": report(crate::chat::tick(env).await),
     }))
 }

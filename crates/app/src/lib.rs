@@ -5,6 +5,7 @@ pub mod admin;
 pub mod backoffice;
 pub mod booking;
 pub mod calendars;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -92,7 +93,7 @@ async fn dispatch<E: Env>(env: &E, req: &Request, endpoint: Endpoint, params: &[
         Endpoint::Cancel => ok(200, booking::cancel(env, param(), &req.body, is_admin()).await?),
         Endpoint::Availability => ok(200, booking::availability(env, param(), &req.query_pairs()).await?),
         Endpoint::Quote => ok(200, booking::quote(env, param(), &req.query_pairs()).await?),
-        Endpoint::Login => ok(200, admin::login(env, &req.body).await?),
+        Endpoint::Login => ok(200, admin::login(env, req).await?),
         Endpoint::CreateAccommodation => {
             admin::admin_claims(env, authorization)?;
             ok(201, admin::create_accommodation(env, &req.body).await?)
@@ -143,5 +144,11 @@ async fn dispatch<E: Env>(env: &E, req: &Request, endpoint: Endpoint, params: &[
         | Endpoint::ExportReservationsCsv
         | Endpoint::ResendEmail
         | Endpoint::AdminOutbox => backoffice::dispatch(env, req, endpoint, params).await,
+        Endpoint::WhatsappVerify
+        | Endpoint::WhatsappWebhook
+        | Endpoint::NluAnalyze
+        | Endpoint::AudioTranscribe
+        | Endpoint::AdminConversations
+        | Endpoint::ReleaseConversation => chat::dispatch(env, req, endpoint, params).await,
     }
 }

@@ -161,7 +161,7 @@ pub async fn health<E: Env>(env: &E) -> (u16, Value) {
         ("disk", disk),
         ("memory", memory),
         ("ical", crate::calendars::health(env).await),
-        ("whatsapp", not_configured("WhatsApp")),
+        ("whatsapp", crate::chat::health(env).await),
         ("mercadopago", crate::payments::health(env).await),
         ("email", crate::backoffice::health(env).await),
     ];

@@ -11,6 +11,8 @@ pub enum Group {
     Ops,
     Payments,
     Ical,
+    Whatsapp,
+    Nlu,
 }
 
 impl Group {
@@ -24,6 +26,8 @@ impl Group {
             Group::Ops => "ops",
             Group::Payments => "payments",
             Group::Ical => "ical",
+            Group::Whatsapp => "whatsapp",
+            Group::Nlu => "nlu",
         }
     }
 }
@@ -64,6 +68,13 @@ pub enum Endpoint {
     ExportReservationsCsv,
     ResendEmail,
     AdminOutbox,
+    // WhatsApp conversation (issue 6)
+    WhatsappVerify,
+    WhatsappWebhook,
+    NluAnalyze,
+    AudioTranscribe,
+    AdminConversations,
+    ReleaseConversation,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +126,13 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/admin/reservations/{code}", Endpoint::AdminReservation, Group::Admin),
     route("POST", "/api/v1/admin/actions/resend-email/{code}", Endpoint::ResendEmail, Group::Admin),
     route("GET", "/api/v1/admin/outbox", Endpoint::AdminOutbox, Group::Admin),
+    // WhatsApp conversation (issue 6)
+    route("GET", "/api/v1/whatsapp/webhook", Endpoint::WhatsappVerify, Group::Whatsapp),
+    route("POST", "/api/v1/whatsapp/webhook", Endpoint::WhatsappWebhook, Group::Whatsapp),
+    route("POST", "/api/v1/nlu/analyze", Endpoint::NluAnalyze, Group::Nlu),
+    route("POST", "/api/v1/audio/transcribe", Endpoint::AudioTranscribe, Group::Nlu),
+    route("GET", "/api/v1/admin/conversations", Endpoint::AdminConversations, Group::Admin),
+    route("POST", "/api/v1/admin/actions/release-conversation/{phone}", Endpoint::ReleaseConversation, Group::Admin),
 ];
 
 /// Why no route matched.

@@ -1,12 +1,17 @@
 //! Pure booking rules: no I/O, no async, no clock (time is a parameter).
 
 pub mod auth;
+pub mod csv;
+pub mod ical;
+pub mod mercadopago;
 pub mod metrics;
 pub mod money;
+pub mod outbox;
 pub mod pricing;
 pub mod reservation;
 pub mod secret;
 pub mod stay;
+pub mod templates;
 
 pub use money::Cents;
 pub use pricing::{Multiplier, Percent, Quote, Rates};

@@ -3,14 +3,12 @@
 //! on demand, and, like the real thing, answers a repeated idempotency key with the original
 //! result instead of sending again.
 
+use crate::fake_server::{serve, FakeResponse, FakeServer};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value as Json};
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,34 +41,15 @@ struct State {
 pub struct FakeEmail {
     pub url: String,
     state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeEmail {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: FakeServer,
 }
 
 impl FakeEmail {
     pub async fn start() -> FakeEmail {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake email");
-        let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State::default()));
-        let shared = state.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let state = shared.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        FakeEmail { url: format!("http://{addr}/emails"), state, task }
+        let server = serve(state.clone(), handle).await;
+        let addr = server.addr;
+        FakeEmail { url: format!("http://{addr}/emails"), state, _server: server }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -116,7 +95,7 @@ impl FakeEmail {
 async fn handle(
     state: Arc<Mutex<State>>,
     req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+) -> FakeResponse {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (idempotency_key, authorization) = (header("idempotency-key"), header("authorization"));
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();

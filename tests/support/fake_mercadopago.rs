@@ -5,15 +5,13 @@
 //! request, and adds latency or failures on demand. A payment's answers can be scripted: each
 //! fetch then takes the next snapshot (as reads racing with Mercado Pago's own updates do).
 
+use crate::fake_server::{serve, FakeResponse, FakeServer};
 use bytes::Bytes;
 use chrono::{DateTime, FixedOffset, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value as Json};
 use std::collections::{HashMap, VecDeque};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,13 +55,7 @@ pub struct FakeMercadoPago {
     /// The API base (`MERCADOPAGO_API_BASE`).
     pub url: String,
     state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeMercadoPago {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: FakeServer,
 }
 
 /// A time as Mercado Pago writes it: milliseconds and a UTC-4 offset.
@@ -148,23 +140,10 @@ pub fn payment(id: u64, status: &str, external_reference: &str, amount: f64, las
 impl FakeMercadoPago {
     /// Starts the fake; requests must carry `Authorization: Bearer <token>`.
     pub async fn start(token: &str) -> FakeMercadoPago {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake mercado pago");
-        let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State { token: token.to_owned(), ..State::default() }));
-        let shared = state.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let state = shared.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        FakeMercadoPago { url: format!("http://{addr}"), state, task }
+        let server = serve(state.clone(), handle).await;
+        let addr = server.addr;
+        FakeMercadoPago { url: format!("http://{addr}"), state, _server: server }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -276,7 +255,7 @@ fn answer(state: &mut State, method: &str, path: &str, headers: &HashMap<String,
 async fn handle(
     state: Arc<Mutex<State>>,
     req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+) -> FakeResponse {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let headers: HashMap<String, String> = req

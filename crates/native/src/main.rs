@@ -16,6 +16,9 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let command = args.next().ok_or(USAGE)?;
+    if !["serve", "migrate", "seed", "tick"].contains(&command.as_str()) {
+        return Err(format!("unknown command {command}\n{USAGE}"));
+    }
     let (mut listen, mut database) = (None, None);
     while let Some(flag) = args.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -68,10 +71,7 @@ async fn main() -> anyhow::Result<()> {
             let report = reservas_app::jobs::tick(env.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{report}");
         }
-        other => {
-            eprintln!("unknown command {other}\n{USAGE}");
-            std::process::exit(2);
-        }
+        other => unreachable!("parse_args accepted {other}"),
     }
     Ok(())
 }

@@ -10,8 +10,10 @@ mod bulk;
 mod host;
 mod ical;
 mod load;
+mod nlu;
 mod plan;
 mod raw;
+mod whatsapp;
 
 use anyhow::{Context, Result};
 use chrono::Days;
@@ -131,6 +133,8 @@ async fn main() -> Result<()> {
     prereserve_section(&settings, dir.path(), &mut figures).await?;
     read_section(&settings, dir.path(), &mut figures).await?;
     ical::section(dir.path(), &mut figures).await?;
+    nlu::section(&mut figures)?;
+    whatsapp::section(dir.path(), &mut figures).await?;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
     figures.print();
     Ok(())

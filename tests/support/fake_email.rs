@@ -92,10 +92,7 @@ impl FakeEmail {
     }
 }
 
-async fn handle(
-    state: Arc<Mutex<State>>,
-    req: hyper::Request<Incoming>,
-) -> FakeResponse {
+async fn handle(state: Arc<Mutex<State>>, req: hyper::Request<Incoming>) -> FakeResponse {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (idempotency_key, authorization) = (header("idempotency-key"), header("authorization"));
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();

@@ -252,10 +252,7 @@ fn answer(state: &mut State, method: &str, path: &str, headers: &HashMap<String,
     }
 }
 
-async fn handle(
-    state: Arc<Mutex<State>>,
-    req: hyper::Request<Incoming>,
-) -> FakeResponse {
+async fn handle(state: Arc<Mutex<State>>, req: hyper::Request<Incoming>) -> FakeResponse {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let headers: HashMap<String, String> = req

@@ -2,6 +2,7 @@
 //! test moves, and helpers that speak the HTTP contract.
 
 pub mod fake_email;
+pub mod fake_graph;
 pub mod fake_mercadopago;
 pub mod fake_server;
 pub mod feed_server;

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "payments", include_str!("../../../migrations/0002_payments.sql")),
     (3, "calendars", include_str!("../../../migrations/0003_calendars.sql")),
     (4, "backoffice", include_str!("../../../migrations/0004_backoffice.sql")),
+    (5, "whatsapp", include_str!("../../../migrations/0005_whatsapp.sql")),
 ];
 
 /// Splits a migration into single statements: Spin's sqlite runs only the first statement of

@@ -38,14 +38,17 @@ pub async fn queue<C: Conn>(conn: &C, reservation_id: i64, event: GuestEvent, no
     queue_all(conn, reservation_id, event.into(), now).await.map(|_| ())
 }
 
-/// Every channel's message for `kind` (see [`queue_messages`]).
+/// Every channel's message for `kind`: the email (see [`queue_messages`]) and, for a
+/// reservation made on WhatsApp, the WhatsApp message (see [`crate::chat::outbound::queue_event`]).
 pub async fn queue_all<C: Conn>(
     conn: &C,
     reservation_id: i64,
     kind: MessageKind,
     now: DateTime<Utc>,
 ) -> ApiResult<Vec<Queued>> {
-    queue_messages(conn, reservation_id, kind, now, None).await
+    let mut queued = queue_messages(conn, reservation_id, kind, now, None).await?;
+    queued.extend(crate::chat::outbound::queue_event(conn, reservation_id, kind, now).await?);
+    Ok(queued)
 }
 
 /// A message just written to the outbox.

@@ -6,12 +6,14 @@ pub mod ical;
 pub mod mercadopago;
 pub mod metrics;
 pub mod money;
+pub mod nlu;
 pub mod outbox;
 pub mod pricing;
 pub mod reservation;
 pub mod secret;
 pub mod stay;
 pub mod templates;
+pub mod whatsapp;
 
 pub use money::Cents;
 pub use pricing::{Multiplier, Percent, Quote, Rates};

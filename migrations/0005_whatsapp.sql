@@ -34,14 +34,12 @@ CREATE INDEX IF NOT EXISTS whatsapp_inbox_pending ON whatsapp_inbox (phone, id) 
 
 CREATE INDEX IF NOT EXISTS whatsapp_inbox_by_phone ON whatsapp_inbox (phone, id);
 
--- One row per guest number: the conversation's state (JSON, expires after a day of
--- silence), the time of their last message (Meta's 24-hour window), and the hand-off to a
--- human (the bot stays silent while `handoff_at` is set).
+-- One row per guest number: the time of their last message (Meta's 24-hour window) and the
+-- hand-off to a human (the bot stays silent while `handoff_at` is set). The dialogue state
+-- lives in the key-value store (`conv:<phone>`, a day's expiry).
 CREATE TABLE IF NOT EXISTS whatsapp_conversations (
     phone TEXT PRIMARY KEY,
     profile_name TEXT,
-    state TEXT,
-    state_expires_at TEXT,
     last_inbound_at TEXT,
     handoff_at TEXT,
     handoff_reason TEXT,

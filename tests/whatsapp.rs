@@ -749,3 +749,31 @@ async fn voice_the_transcribe_endpoint_takes_multipart_or_a_raw_body() {
         .await
         .assert_error(422, "validation_error");
 }
+
+#[tokio::test]
+async fn the_conversation_state_lives_in_the_key_value_store_for_a_day() {
+    let redis = reservas_tests::redis_server::RedisServer::start();
+    let env = spawn_with(&[("REDIS_URL", &redis.url())], false).await;
+    let (check_in, check_out) = stay(&env, 10, 2);
+    say(&env, ANA, &format!("hola! {}", phrase(check_in, check_out))).await;
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &redis.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let key = format!("conv:{ANA}");
+    let stored: Json = serde_json::from_str(&cli(&["GET", &key])).expect("state stored as JSON in Redis");
+    assert_eq!(stored["state"]["check_in"], check_in.to_string(), "{stored}");
+    let ttl_ms: i64 = cli(&["PTTL", &key]).parse().unwrap();
+    assert!((86_300_000..=86_400_000).contains(&ttl_ms), "a day's expiry: {ttl_ms}");
+    // The guest's next message builds on it: only the group size is missing.
+    let reply = text_of(only(&say(&env, ANA, "somos 2").await));
+    assert!(reply.contains(&format!("{}/{}", check_in.day(), check_in.month())), "{reply}");
+    // A day of silence (by the app's clock) forgets it, even before the store's TTL runs out.
+    env.app.advance(Duration::hours(25));
+    let fresh = text_of(only(&say(&env, ANA, "somos 3").await));
+    assert!(!fresh.contains(&format!("{}/{}", check_in.day(), check_in.month())), "{fresh}");
+}

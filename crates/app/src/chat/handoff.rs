@@ -53,7 +53,7 @@ pub async fn release<C: Conn>(conn: &C, phone: &str, admin: &str, now: DateTime<
     let released = conn
         .query(
             "UPDATE whatsapp_conversations SET handoff_at = NULL, handoff_reason = NULL, released_at = ?2, \
-             released_by = ?3, state = NULL, state_expires_at = NULL, updated_at = ?2 \
+             released_by = ?3, updated_at = ?2 \
              WHERE phone = ?1 AND handoff_at IS NOT NULL RETURNING phone",
             &[digits.as_str().into(), ts(now).into(), admin.into()],
         )

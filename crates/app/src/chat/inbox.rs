@@ -1,7 +1,7 @@
 //! The SQL of the conversation: inbound messages (deduplicated on `wamid`), their leases,
-//! and the per-guest conversation row (state, 24-hour window, hand-off).
+//! and the per-guest conversation row (24-hour window, hand-off). The dialogue state itself
+//! lives in the key-value store (`super::state`).
 
-use super::conversation::State;
 use crate::error::ApiResult;
 use crate::ports::{Conn, Row, Value};
 use crate::store::{self, parse_ts, ts};
@@ -10,8 +10,6 @@ use reservas_domain::whatsapp::{Content, Inbound};
 
 /// How long a processor keeps other processors off a guest's messages.
 pub const LEASE_SECONDS: i64 = 120;
-/// A conversation's state is forgotten after this long without a message.
-pub const STATE_TTL_HOURS: i64 = 24;
 
 /// Stores a delivery's messages. Returns the guests (numbers) with at least one message new
 /// to us, in order of first appearance; redelivered messages insert nothing.
@@ -170,53 +168,30 @@ pub async fn finish<C: Conn>(
     Ok(changed == 1)
 }
 
-/// A guest's conversation as stored.
+/// What the database knows of a guest's conversation.
 #[derive(Debug, Clone, Default)]
 pub struct Conversation {
-    pub state: State,
     pub handed_off: bool,
     pub profile_name: Option<String>,
 }
 
-pub async fn conversation<C: Conn>(conn: &C, phone: &str, now: DateTime<Utc>) -> ApiResult<Conversation> {
+pub async fn conversation<C: Conn>(conn: &C, phone: &str) -> ApiResult<Conversation> {
     let rows = conn
-        .query(
-            "SELECT state, state_expires_at, handoff_at, profile_name FROM whatsapp_conversations WHERE phone = ?1",
-            &[phone.into()],
-        )
+        .query("SELECT handoff_at, profile_name FROM whatsapp_conversations WHERE phone = ?1", &[phone.into()])
         .await?;
     let Some(row) = rows.first() else { return Ok(Conversation::default()) };
-    let live = row.opt_text(1)?.as_deref().map(parse_ts).transpose()?.is_some_and(|e| e > now);
-    let state = match row.opt_text(0)? {
-        Some(json) if live => serde_json::from_str(&json).unwrap_or_default(),
-        _ => State::default(),
-    };
-    Ok(Conversation { state, handed_off: row.opt_text(2)?.is_some(), profile_name: row.opt_text(3)? })
+    Ok(Conversation { handed_off: row.opt_text(0)?.is_some(), profile_name: row.opt_text(1)? })
 }
 
-/// Saves the state (and raises the hand-off flag when asked), inside the caller's transaction.
-pub async fn save<C: Conn>(
-    conn: &C,
-    phone: &str,
-    state: &State,
-    handoff: Option<&str>,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let json = serde_json::to_string(state).map_err(|e| anyhow::anyhow!("state: {e}"))?;
+/// Records the turn on the guest's row (and raises the hand-off flag when asked), inside the
+/// caller's transaction.
+pub async fn save<C: Conn>(conn: &C, phone: &str, handoff: Option<&str>, now: DateTime<Utc>) -> ApiResult<()> {
     conn.execute(
-        "INSERT INTO whatsapp_conversations (phone, state, state_expires_at, handoff_at, handoff_reason, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (phone) DO UPDATE SET state = excluded.state, \
-         state_expires_at = excluded.state_expires_at, \
+        "INSERT INTO whatsapp_conversations (phone, handoff_at, handoff_reason, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (phone) DO UPDATE SET \
          handoff_at = coalesce(handoff_at, excluded.handoff_at), \
          handoff_reason = coalesce(excluded.handoff_reason, handoff_reason), updated_at = excluded.updated_at",
-        &[
-            phone.into(),
-            json.into(),
-            ts(now + Duration::hours(STATE_TTL_HOURS)).into(),
-            handoff.map(|_| ts(now)).into(),
-            handoff.into(),
-            ts(now).into(),
-        ],
+        &[phone.into(), handoff.map(|_| ts(now)).into(), handoff.into(), ts(now).into()],
     )
     .await?;
     Ok(())

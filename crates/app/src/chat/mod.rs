@@ -16,6 +16,7 @@ pub mod handoff;
 pub mod inbox;
 pub mod outbound;
 pub mod process;
+pub mod state;
 pub mod texts;
 pub mod understand;
 pub mod webhook;
@@ -53,7 +54,11 @@ pub async fn dispatch<E: Env>(env: &E, req: &Request, endpoint: Endpoint, params
             let claims = crate::admin::admin_claims(env, req.header("authorization"))?;
             crate::backoffice::require_csrf(env, req, &claims)?;
             let conn = env.db().connect().await?;
-            Ok(Response::json(200, &handoff::release(&conn, param, &claims.sub, env.clock().now()).await?))
+            let released = handoff::release(&conn, param, &claims.sub, env.clock().now()).await?;
+            if let Some(phone) = released["phone"].as_str() {
+                state::forget(env.kv(), phone).await;
+            }
+            Ok(Response::json(200, &released))
         }
         other => Err(ApiError::NotFound(format!("{other:?} is not built yet"))),
     }

@@ -11,7 +11,7 @@
 use super::audio::{self, AudioError};
 use super::conversation::{self, Guest, Input, Turn};
 use super::inbox::{self, Claimed};
-use super::outbound;
+use super::{outbound, state};
 use crate::error::ApiResult;
 use crate::ports::{Db, Env};
 use crate::store;
@@ -52,7 +52,7 @@ pub async fn process_phone<E: Env>(env: &E, phone: &str, deadline: Instant) -> A
                 tracing::warn!(message_id = message.id, from = %mask_phone(phone), attempts = message.attempts, error = %e, "whatsapp message not answered");
                 if message.attempts >= MAX_ATTEMPTS {
                     let turn = Turn {
-                        state: inbox::conversation(&conn, phone, env.clock().now()).await?.state,
+                        state: state::load(env.kv(), phone, env.clock().now()).await,
                         replies: vec![(super::texts::failed(), Vec::new())],
                         handoff: None,
                         outcome: "failed",
@@ -76,9 +76,9 @@ async fn handle<E: Env, C: crate::ports::Conn>(
     deadline: Instant,
 ) -> ApiResult<Handled> {
     let now = env.clock().now();
-    let conversation = inbox::conversation(conn, &message.phone, now).await?;
-    let silent =
-        |outcome: &'static str| Turn { state: conversation.state.clone(), replies: Vec::new(), handoff: None, outcome };
+    let conversation = inbox::conversation(conn, &message.phone).await?;
+    let state = state::load(env.kv(), &message.phone, now).await;
+    let silent = |outcome: &'static str| Turn { state: state.clone(), replies: Vec::new(), handoff: None, outcome };
     if conversation.handed_off {
         commit(env, conn, message, owner, &silent("silenced"), None).await?;
         return Ok(Handled::Done);
@@ -119,7 +119,7 @@ async fn handle<E: Env, C: crate::ports::Conn>(
         _ => Input::Unsupported,
     };
     let guest = Guest { phone: &message.phone, name: message.profile_name.as_deref() };
-    let turn = conversation::respond(env, guest, conversation.state, input, message.sent_at).await?;
+    let turn = conversation::respond(env, guest, state, input, message.sent_at).await?;
     commit(env, conn, message, owner, &turn, transcript.as_ref().map(|(t, c)| (t.as_str(), *c))).await?;
     tracing::info!(message_id = message.id, from = %mask_phone(&message.phone), outcome = turn.outcome, replies = turn.replies.len(), "whatsapp message answered");
     Ok(Handled::Done)
@@ -151,10 +151,13 @@ async fn commit<E: Env, C: crate::ports::Conn>(
             // Another processor took the message over: it answers, we do not.
             return Err(crate::error::ApiError::InvalidState("lease lost".into()));
         }
-        inbox::save(conn, &message.phone, &turn.state, turn.handoff, now).await?;
+        inbox::save(conn, &message.phone, turn.handoff, now).await?;
         for (n, (text, buttons)) in turn.replies.iter().enumerate() {
             outbound::queue_reply(conn, &message.phone, message.id, n, text, buttons, now).await?;
         }
+        // Last, while this processor still holds the guest's lease: the next message (claimed
+        // only after this transaction commits) reads the new state.
+        state::save(env.kv(), &message.phone, &turn.state, now).await;
         Ok(())
     })
     .await;

@@ -131,21 +131,7 @@ pub async fn section(dir: &Path, figures: &mut crate::Figures) -> Result<()> {
     while check_in.day() > 18 {
         check_in += Duration::days(1);
     }
-    const MONTHS: [&str; 12] = [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ];
-    let month = MONTHS[check_in.month0() as usize];
+    let month = reservas_domain::templates::MONTHS[check_in.month0() as usize];
     let note = match &whisper {
         Some(_) => {
             voice_note(dir, &format!("Hola, quiero reservar del quince al dieciocho de {month} para cuatro personas"))?

@@ -33,7 +33,8 @@ pub struct Email {
 }
 
 const WEEKDAYS: [&str; 7] = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"];
-const MONTHS: [&str; 12] = [
+/// Month names in Spanish, January first.
+pub const MONTHS: [&str; 12] = [
     "enero",
     "febrero",
     "marzo",

@@ -45,6 +45,12 @@ struct Claimed {
     content: Option<email::Content>,
 }
 
+impl Claimed {
+    fn attempt<'a>(&'a self, owner: &'a str) -> Attempt<'a> {
+        Attempt { id: self.id, channel: &self.channel, attempts: self.attempts, owner }
+    }
+}
+
 fn claimed(row: &Row) -> Result<Claimed, DbError> {
     let content = match (row.opt_text(7)?, row.opt_text(8)?) {
         (Some(subject), Some(text)) => Some(email::Content { subject, text, html: row.opt_text(9)? }),
@@ -157,10 +163,21 @@ fn channel_label(channel: &str) -> String {
     format!("channel={channel}")
 }
 
-async fn mark_sent<C: Conn>(
+/// One delivery attempt by the holder of a message's lease: what every channel's sender
+/// reports back through [`mark_sent`] and [`mark_failed`].
+pub(crate) struct Attempt<'a> {
+    pub id: i64,
+    pub channel: &'a str,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub owner: &'a str,
+}
+
+/// Records a delivery, only while the lease is still ours (a message is sent at most once
+/// as far as we can tell; the idempotency key covers a lost answer).
+pub(crate) async fn mark_sent<C: Conn>(
     conn: &C,
-    message: &Claimed,
-    owner: &str,
+    attempt: &Attempt<'_>,
     provider_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
@@ -169,11 +186,10 @@ async fn mark_sent<C: Conn>(
             .execute(
                 "UPDATE outbox SET status = 'sent', sent_at = ?3, provider_message_id = ?4, last_error = NULL, \
                  lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
-                &[Value::Integer(message.id), owner.into(), ts(now).into(), provider_id.into()],
+                &[Value::Integer(attempt.id), attempt.owner.into(), ts(now).into(), provider_id.into()],
             )
             .await?;
-        store::bump(conn, m::OUTBOX_SENT, &channel_label(&message.channel), i64::try_from(changed).unwrap_or(0))
-            .await?;
+        store::bump(conn, m::OUTBOX_SENT, &channel_label(attempt.channel), i64::try_from(changed).unwrap_or(0)).await?;
         Ok(())
     })
     .await
@@ -181,26 +197,26 @@ async fn mark_sent<C: Conn>(
 
 /// Records a failed attempt: back off, or give up when the attempts are spent or the
 /// provider refused the message itself. Returns whether the message is now dead.
-async fn mark_failed<E: Env, C: Conn>(
+pub(crate) async fn mark_failed<E: Env, C: Conn>(
     env: &E,
     conn: &C,
-    message: &Claimed,
-    owner: &str,
+    attempt: &Attempt<'_>,
     error: &str,
     permanent: bool,
 ) -> ApiResult<bool> {
     let now = env.clock().now();
     let config = env.config();
     let error: String = error.chars().take(500).collect();
-    let decision = after_failure(message.attempts, config.outbox_max_attempts, config.outbox_backoff_base, permanent);
+    let decision = after_failure(attempt.attempts, config.outbox_max_attempts, config.outbox_backoff_base, permanent);
+    let (id, owner) = (Value::Integer(attempt.id), attempt.owner);
     store::transaction(conn, async {
-        let label = channel_label(&message.channel);
+        let label = channel_label(attempt.channel);
         let changed = match decision {
             AfterFailure::RetryIn(wait) => {
                 conn.execute(
                     "UPDATE outbox SET next_attempt_at = ?3, last_error = ?4, lease_owner = NULL, lease_until = NULL \
                      WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
-                    &[Value::Integer(message.id), owner.into(), ts(now + seconds(wait)).into(), error.as_str().into()],
+                    &[id.clone(), owner.into(), ts(now + seconds(wait)).into(), error.as_str().into()],
                 )
                 .await?
             }
@@ -209,7 +225,7 @@ async fn mark_failed<E: Env, C: Conn>(
                     .execute(
                         "UPDATE outbox SET status = 'dead', dead_at = ?3, last_error = ?4, lease_owner = NULL, \
                          lease_until = NULL WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
-                        &[Value::Integer(message.id), owner.into(), ts(now).into(), error.as_str().into()],
+                        &[id.clone(), owner.into(), ts(now).into(), error.as_str().into()],
                     )
                     .await?;
                 store::bump(conn, m::OUTBOX_DEAD, &label, i64::try_from(changed).unwrap_or(0)).await?;
@@ -252,7 +268,7 @@ pub async fn deliver_email<E: Env>(env: &E) -> ApiResult<Option<Delivery>> {
                     }
                     Err(e) => {
                         tracing::error!(message_id = message.id, error = %e, "outbox message cannot be rendered");
-                        mark_failed(env, &conn, message, &owner, &format!("cannot render: {e}"), true).await?;
+                        mark_failed(env, &conn, &message.attempt(&owner), &format!("cannot render: {e}"), true).await?;
                         report.dead += 1;
                         continue;
                     }
@@ -261,12 +277,12 @@ pub async fn deliver_email<E: Env>(env: &E) -> ApiResult<Option<Delivery>> {
             let outcome = email::send(env, &settings, &message.recipient, &message.idempotency_key, &content).await;
             match outcome {
                 EmailOutcome::Accepted { provider_id } => {
-                    mark_sent(&conn, message, &owner, provider_id.as_deref(), env.clock().now()).await?;
+                    mark_sent(&conn, &message.attempt(&owner), provider_id.as_deref(), env.clock().now()).await?;
                     tracing::info!(message_id = message.id, kind = %message.kind, "email sent");
                     report.sent += 1;
                 }
                 EmailOutcome::Failed { error, permanent } => {
-                    let dead = mark_failed(env, &conn, message, &owner, &error, permanent).await?;
+                    let dead = mark_failed(env, &conn, &message.attempt(&owner), &error, permanent).await?;
                     tracing::warn!(message_id = message.id, attempts = message.attempts, dead, error = %error, "email failed");
                     if dead {
                         report.dead += 1;

@@ -3,13 +3,13 @@
 //! backoff), right away for a conversation's fresh replies, and never outside Meta's 24-hour
 //! window (we have no approved templates: such a message is a dead letter the admin sees).
 
+use crate::backoffice::outbox::{mark_failed, mark_sent, Attempt};
 use crate::error::ApiResult;
 use crate::notify::Queued;
 use crate::ports::{Conn, Db, Env, Http, OutboundRequest, Row, Value};
 use crate::store::{self, parse_ts, ts};
 use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
-use reservas_domain::metrics as m;
-use reservas_domain::outbox::{after_failure, verdict, AfterFailure, MessageKind, ProviderVerdict};
+use reservas_domain::outbox::{verdict, MessageKind, ProviderVerdict};
 use reservas_domain::whatsapp::{mask_phone, message_body, Button};
 use reservas_domain::Cents;
 use std::time::Duration;
@@ -133,6 +133,12 @@ struct Claimed {
     payload: Option<String>,
 }
 
+impl Claimed {
+    fn attempt<'a>(&'a self, owner: &'a str) -> Attempt<'a> {
+        Attempt { id: self.id, channel: CHANNEL, attempts: self.attempts, owner }
+    }
+}
+
 fn claimed(row: &Row) -> Result<Claimed, crate::ports::DbError> {
     Ok(Claimed {
         id: row.int(0)?,
@@ -243,12 +249,12 @@ pub async fn deliver<E: Env>(
             let outcome = attempt(env, &conn, &settings, message, &owner, timeout).await;
             match outcome {
                 Ok(provider_id) => {
-                    mark_sent(&conn, message, &owner, provider_id.as_deref(), env.clock().now()).await?;
+                    mark_sent(&conn, &message.attempt(&owner), provider_id.as_deref(), env.clock().now()).await?;
                     tracing::info!(message_id = message.id, to = %mask_phone(&message.recipient), kind = %message.kind, "whatsapp sent");
                     report.sent += 1;
                 }
                 Err((error, permanent)) => {
-                    let dead = mark_failed(env, &conn, message, &owner, &error, permanent).await?;
+                    let dead = mark_failed(env, &conn, &message.attempt(&owner), &error, permanent).await?;
                     tracing::warn!(message_id = message.id, to = %mask_phone(&message.recipient), dead, error = %error, "whatsapp failed");
                     if dead {
                         report.dead += 1;
@@ -319,73 +325,6 @@ async fn attempt<E: Env, C: Conn>(
         },
         Err(e) => Err((e.to_string(), false)),
     }
-}
-
-fn label() -> String {
-    format!("channel={CHANNEL}")
-}
-
-async fn mark_sent<C: Conn>(
-    conn: &C,
-    message: &Claimed,
-    owner: &str,
-    provider_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    store::transaction(conn, async {
-        let changed = conn
-            .execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?3, provider_message_id = ?4, last_error = NULL, \
-                 lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
-                &[Value::Integer(message.id), owner.into(), ts(now).into(), provider_id.into()],
-            )
-            .await?;
-        store::bump(conn, m::OUTBOX_SENT, &label(), i64::try_from(changed).unwrap_or(0)).await?;
-        Ok(())
-    })
-    .await
-}
-
-async fn mark_failed<E: Env, C: Conn>(
-    env: &E,
-    conn: &C,
-    message: &Claimed,
-    owner: &str,
-    error: &str,
-    permanent: bool,
-) -> ApiResult<bool> {
-    let now = env.clock().now();
-    let config = env.config();
-    let error: String = error.chars().take(500).collect();
-    let decision = after_failure(message.attempts, config.outbox_max_attempts, config.outbox_backoff_base, permanent);
-    store::transaction(conn, async {
-        let changed = match decision {
-            AfterFailure::RetryIn(wait) => {
-                let wait = Span::seconds(i64::try_from(wait.as_secs()).unwrap_or(86_400));
-                conn.execute(
-                    "UPDATE outbox SET next_attempt_at = ?3, last_error = ?4, lease_owner = NULL, lease_until = NULL \
-                     WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
-                    &[Value::Integer(message.id), owner.into(), ts(now + wait).into(), error.as_str().into()],
-                )
-                .await?
-            }
-            AfterFailure::Dead => {
-                let changed = conn
-                    .execute(
-                        "UPDATE outbox SET status = 'dead', dead_at = ?3, last_error = ?4, lease_owner = NULL, \
-                         lease_until = NULL WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'",
-                        &[Value::Integer(message.id), owner.into(), ts(now).into(), error.as_str().into()],
-                    )
-                    .await?;
-                store::bump(conn, m::OUTBOX_DEAD, &label(), i64::try_from(changed).unwrap_or(0)).await?;
-                changed
-            }
-        };
-        store::bump(conn, m::OUTBOX_FAILED_ATTEMPTS, &label(), i64::try_from(changed).unwrap_or(0)).await?;
-        Ok(())
-    })
-    .await?;
-    Ok(decision == AfterFailure::Dead)
 }
 
 /// For health: (pending, pending for longer than `stuck_after`, dead since `since`).

@@ -240,11 +240,44 @@ pub(crate) async fn mark_failed<E: Env, C: Conn>(
 }
 
 /// What one delivery run did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Delivery {
     pub sent: usize,
     pub retrying: usize,
     pub dead: usize,
+}
+
+/// One attempt's result, whatever the channel: the provider's message id, or the error and
+/// whether retrying is pointless.
+pub(crate) type Sent = Result<Option<String>, (String, bool)>;
+
+impl Delivery {
+    /// Records an attempt through the lease holder's transitions and counts it. Returns
+    /// whether the message is now dead.
+    pub(crate) async fn record<E: Env, C: Conn>(
+        &mut self,
+        env: &E,
+        conn: &C,
+        attempt: &Attempt<'_>,
+        sent: &Sent,
+    ) -> ApiResult<bool> {
+        match sent {
+            Ok(provider_id) => {
+                mark_sent(conn, attempt, provider_id.as_deref(), env.clock().now()).await?;
+                self.sent += 1;
+                Ok(false)
+            }
+            Err((error, permanent)) => {
+                let dead = mark_failed(env, conn, attempt, error, *permanent).await?;
+                if dead {
+                    self.dead += 1;
+                } else {
+                    self.retrying += 1;
+                }
+                Ok(dead)
+            }
+        }
+    }
 }
 
 /// Delivers the due email messages. Without an email API configured nothing is claimed:
@@ -268,27 +301,22 @@ pub async fn deliver_email<E: Env>(env: &E) -> ApiResult<Option<Delivery>> {
                     }
                     Err(e) => {
                         tracing::error!(message_id = message.id, error = %e, "outbox message cannot be rendered");
-                        mark_failed(env, &conn, &message.attempt(&owner), &format!("cannot render: {e}"), true).await?;
-                        report.dead += 1;
+                        report
+                            .record(env, &conn, &message.attempt(&owner), &Err((format!("cannot render: {e}"), true)))
+                            .await?;
                         continue;
                     }
                 },
             };
-            let outcome = email::send(env, &settings, &message.recipient, &message.idempotency_key, &content).await;
-            match outcome {
-                EmailOutcome::Accepted { provider_id } => {
-                    mark_sent(&conn, &message.attempt(&owner), provider_id.as_deref(), env.clock().now()).await?;
-                    tracing::info!(message_id = message.id, kind = %message.kind, "email sent");
-                    report.sent += 1;
-                }
-                EmailOutcome::Failed { error, permanent } => {
-                    let dead = mark_failed(env, &conn, &message.attempt(&owner), &error, permanent).await?;
-                    tracing::warn!(message_id = message.id, attempts = message.attempts, dead, error = %error, "email failed");
-                    if dead {
-                        report.dead += 1;
-                    } else {
-                        report.retrying += 1;
-                    }
+            let sent = match email::send(env, &settings, &message.recipient, &message.idempotency_key, &content).await {
+                EmailOutcome::Accepted { provider_id } => Ok(provider_id),
+                EmailOutcome::Failed { error, permanent } => Err((error, permanent)),
+            };
+            let dead = report.record(env, &conn, &message.attempt(&owner), &sent).await?;
+            match &sent {
+                Ok(_) => tracing::info!(message_id = message.id, kind = %message.kind, "email sent"),
+                Err((error, _)) => {
+                    tracing::warn!(message_id = message.id, attempts = message.attempts, dead, error = %error, "email failed")
                 }
             }
         }

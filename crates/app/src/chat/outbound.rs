@@ -3,7 +3,8 @@
 //! backoff), right away for a conversation's fresh replies, and never outside Meta's 24-hour
 //! window (we have no approved templates: such a message is a dead letter the admin sees).
 
-use crate::backoffice::outbox::{mark_failed, mark_sent, Attempt};
+pub use crate::backoffice::outbox::Delivery;
+use crate::backoffice::outbox::{Attempt, Sent};
 use crate::error::ApiResult;
 use crate::notify::Queued;
 use crate::ports::{Conn, Db, Env, Http, OutboundRequest, Row, Value};
@@ -220,14 +221,6 @@ async fn last_inbound<C: Conn>(conn: &C, phone: &str) -> ApiResult<Option<DateTi
     Ok(rows.first().map(|r| r.opt_text(0)).transpose()?.flatten().as_deref().map(parse_ts).transpose()?)
 }
 
-/// What one delivery run did.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Delivery {
-    pub sent: usize,
-    pub retrying: usize,
-    pub dead: usize,
-}
-
 /// Delivers due WhatsApp messages: all of them (the tick), or one guest's fresh replies
 /// right after they were queued (`recipient`, with a short `timeout` and one batch).
 /// `None` when WhatsApp is not configured: messages wait.
@@ -246,21 +239,13 @@ pub async fn deliver<E: Env>(
     for _ in 0..max_batches.max(1) {
         let batch = claim(&conn, recipient, &owner, env.clock().now()).await?;
         for message in &batch {
-            let outcome = attempt(env, &conn, &settings, message, &owner, timeout).await;
-            match outcome {
-                Ok(provider_id) => {
-                    mark_sent(&conn, &message.attempt(&owner), provider_id.as_deref(), env.clock().now()).await?;
-                    tracing::info!(message_id = message.id, to = %mask_phone(&message.recipient), kind = %message.kind, "whatsapp sent");
-                    report.sent += 1;
-                }
-                Err((error, permanent)) => {
-                    let dead = mark_failed(env, &conn, &message.attempt(&owner), &error, permanent).await?;
-                    tracing::warn!(message_id = message.id, to = %mask_phone(&message.recipient), dead, error = %error, "whatsapp failed");
-                    if dead {
-                        report.dead += 1;
-                    } else {
-                        report.retrying += 1;
-                    }
+            let sent = attempt(env, &conn, &settings, message, &owner, timeout).await;
+            let dead = report.record(env, &conn, &message.attempt(&owner), &sent).await?;
+            let to = mask_phone(&message.recipient);
+            match &sent {
+                Ok(_) => tracing::info!(message_id = message.id, to = %to, kind = %message.kind, "whatsapp sent"),
+                Err((error, _)) => {
+                    tracing::warn!(message_id = message.id, to = %to, dead, error = %error, "whatsapp failed")
                 }
             }
         }
@@ -280,7 +265,7 @@ async fn attempt<E: Env, C: Conn>(
     message: &Claimed,
     owner: &str,
     timeout: Duration,
-) -> Result<Option<String>, (String, bool)> {
+) -> Sent {
     let now = env.clock().now();
     let open = last_inbound(conn, &message.recipient)
         .await

@@ -3,11 +3,12 @@
 use crate::error::{ApiError, ApiResult};
 use crate::input::{check_text, parse_email, parse_phone, JsonBody};
 use crate::lock::{self, Acquired};
-use crate::notify::{self, GuestEvent};
+use crate::notify;
 use crate::ports::{Conn, Db, Env};
 use crate::store::{self, ts, Accommodation, NewHold, Reservation};
 use chrono::{DateTime, NaiveDate, Utc};
 use reservas_domain::metrics as m;
+use reservas_domain::outbox::MessageKind;
 use reservas_domain::reservation::lock_key;
 use reservas_domain::stay::{add_days, parse_date, today_in_argentina};
 use reservas_domain::{Channel, Quote, ReservationCode, Status, Stay};
@@ -186,7 +187,7 @@ pub async fn hold<E: Env>(env: &E, request: HoldRequest) -> ApiResult<Value> {
         }
         let id = store::insert_hold(&conn, &hold, now).await?;
         store::bump(&conn, m::RESERVATIONS_CREATED, &channel_label, 1).await?;
-        notify::queue(&conn, id, GuestEvent::HoldCreated, now).await?;
+        notify::queue(&conn, id, MessageKind::HoldCreated, now).await?;
         Ok(freed)
     })
     .await;
@@ -287,7 +288,7 @@ pub async fn confirm_in_tx<C: Conn>(
                 return Err(ApiError::InvalidState("the reservation is no longer a live hold".into()));
             }
             store::bump(conn, m::RESERVATIONS_CONFIRMED, by.source_label(), 1).await?;
-            notify::queue(conn, reservation.id, GuestEvent::Confirmed, now).await?;
+            notify::queue(conn, reservation.id, MessageKind::Confirmed, now).await?;
             Ok(ConfirmOutcome::Confirmed(reservation))
         }
         Status::Expired if reservation.status == Status::PreReserved => {
@@ -360,7 +361,7 @@ pub async fn cancel<E: Env>(env: &E, code: &str, body: &[u8], is_admin: bool) ->
         }
         store::release_nights(&conn, reservation.id).await?;
         store::bump(&conn, m::RESERVATIONS_CANCELLED, "", 1).await?;
-        notify::queue(&conn, reservation.id, GuestEvent::Cancelled, now).await?;
+        notify::queue(&conn, reservation.id, MessageKind::Cancelled, now).await?;
         Ok(Ok(reservation))
     })
     .await?;

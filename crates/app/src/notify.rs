@@ -8,34 +8,10 @@ use crate::store::ts;
 use chrono::{DateTime, Utc};
 use reservas_domain::outbox::MessageKind;
 
-/// Events a guest hears about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuestEvent {
-    HoldCreated,
-    ExpiryReminder,
-    Confirmed,
-    Expired,
-    Cancelled,
-    PaymentReceived,
-}
-
-impl From<GuestEvent> for MessageKind {
-    fn from(event: GuestEvent) -> MessageKind {
-        match event {
-            GuestEvent::HoldCreated => MessageKind::HoldCreated,
-            GuestEvent::ExpiryReminder => MessageKind::ExpiryReminder,
-            GuestEvent::Confirmed => MessageKind::Confirmed,
-            GuestEvent::Expired => MessageKind::Expired,
-            GuestEvent::Cancelled => MessageKind::Cancelled,
-            GuestEvent::PaymentReceived => MessageKind::PaymentReceived,
-        }
-    }
-}
-
 /// Queues the messages for `event` about reservation `reservation_id`. Call it inside the
 /// transaction that records the event: the message commits with the event or not at all.
-pub async fn queue<C: Conn>(conn: &C, reservation_id: i64, event: GuestEvent, now: DateTime<Utc>) -> ApiResult<()> {
-    queue_all(conn, reservation_id, event.into(), now).await.map(|_| ())
+pub async fn queue<C: Conn>(conn: &C, reservation_id: i64, event: MessageKind, now: DateTime<Utc>) -> ApiResult<()> {
+    queue_all(conn, reservation_id, event, now).await.map(|_| ())
 }
 
 /// Every channel's message for `kind`: the email (see [`queue_messages`]) and, for a

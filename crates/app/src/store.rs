@@ -394,7 +394,7 @@ pub async fn expire_overdue<C: Conn>(
     let mut expired = Vec::with_capacity(rows.len());
     for row in &rows {
         release_nights(conn, row.int(0)?).await?;
-        crate::notify::queue(conn, row.int(0)?, crate::notify::GuestEvent::Expired, now).await?;
+        crate::notify::queue(conn, row.int(0)?, reservas_domain::outbox::MessageKind::Expired, now).await?;
         let stay = Stay::between(parse_day(&row.text(2)?)?, parse_day(&row.text(3)?)?)
             .map_err(|e| DbError::Decode(e.to_string()))?;
         expired.push(ExpiredHold {

@@ -9,12 +9,13 @@
 use super::records::{self, Resolution};
 use crate::booking::{self, ConfirmOutcome, ConfirmedBy};
 use crate::error::{ApiError, ApiResult};
-use crate::notify::{self, GuestEvent};
+use crate::notify;
 use crate::ports::{Conn, Db, Env, Value};
 use crate::store::{self, ts, ExpiredHold, Reservation};
 use chrono::{DateTime, Utc};
 use reservas_domain::mercadopago::{PaymentSnapshot, PaymentStatus};
 use reservas_domain::metrics as m;
+use reservas_domain::outbox::MessageKind;
 use reservas_domain::{ReservationCode, Status};
 
 /// What recording one snapshot did.
@@ -144,7 +145,7 @@ async fn approve<C: Conn>(
     let id = r.id;
     let resolution = decide_approved(conn, snapshot, r, now, stale).await?;
     if resolution != Resolution::Confirmed {
-        notify::queue(conn, id, GuestEvent::PaymentReceived, now).await?;
+        notify::queue(conn, id, MessageKind::PaymentReceived, now).await?;
     }
     Ok(resolution)
 }
@@ -213,6 +214,6 @@ async fn reclaim<C: Conn>(
     }
     store::claim_nights(conn, r.accommodation_id, r.id, &r.stay).await?;
     store::bump(conn, m::RESERVATIONS_CONFIRMED, "source=payment", 1).await?;
-    notify::queue(conn, r.id, GuestEvent::Confirmed, now).await?;
+    notify::queue(conn, r.id, MessageKind::Confirmed, now).await?;
     Ok(Resolution::Confirmed)
 }

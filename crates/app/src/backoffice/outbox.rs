@@ -68,31 +68,40 @@ fn claimed(row: &Row) -> Result<Claimed, DbError> {
     })
 }
 
-/// Takes up to `BATCH` due messages of `channel` for `owner` in one statement: a row is due
-/// when pending, past its `next_attempt_at`, and not under another tick's live lease. The
-/// attempt is counted at the claim, so a message that kills its sender is still bounded.
-async fn claim<C: Conn>(conn: &C, channel: &str, owner: &str, now: DateTime<Utc>) -> ApiResult<Vec<Claimed>> {
-    let rows = store::transaction(conn, async {
-        Ok(conn
-            .query(
-                "UPDATE outbox SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 WHERE id IN \
-                 (SELECT id FROM outbox WHERE status = 'pending' AND channel = ?3 AND next_attempt_at <= ?4 \
-                 AND (lease_until IS NULL OR lease_until <= ?4) ORDER BY next_attempt_at, id LIMIT ?5) \
-                 RETURNING id, reservation_id, channel, kind, recipient, idempotency_key, attempts, subject, body_text, body_html",
-                &[
-                    owner.into(),
-                    ts(now + Span::seconds(LEASE_SECONDS)).into(),
-                    channel.into(),
-                    ts(now).into(),
-                    Value::Integer(BATCH),
-                ],
-            )
-            .await?)
-    })
-    .await?;
-    let mut claimed: Vec<Claimed> = rows.iter().map(claimed).collect::<Result<_, _>>()?;
-    claimed.sort_by_key(|c| c.id);
-    Ok(claimed)
+/// Every channel's claim: up to `batch` due messages of `channel` (of one `recipient` when
+/// given) taken for `owner` in one statement, answering the `returning` columns, oldest
+/// first. A row is due when pending, past its `next_attempt_at`, and not under another
+/// sender's live lease; the attempt is counted at the claim, so a message that kills its
+/// sender is still bounded.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn claim_due<C: Conn>(
+    conn: &C,
+    channel: &str,
+    recipient: Option<&str>,
+    owner: &str,
+    lease: Span,
+    batch: i64,
+    returning: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<Row>> {
+    let sql = format!(
+        "UPDATE outbox SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 WHERE id IN \
+         (SELECT id FROM outbox WHERE status = 'pending' AND channel = ?3 AND next_attempt_at <= ?4 \
+         AND (lease_until IS NULL OR lease_until <= ?4) AND (?5 IS NULL OR recipient = ?5) \
+         ORDER BY id LIMIT ?6) RETURNING {returning}"
+    );
+    let params =
+        [owner.into(), ts(now + lease).into(), channel.into(), ts(now).into(), recipient.into(), Value::Integer(batch)];
+    let mut rows = store::transaction(conn, async { Ok(conn.query(&sql, &params).await?) }).await?;
+    rows.sort_by_key(|r| r.int(0).unwrap_or_default());
+    Ok(rows)
+}
+
+async fn claim<C: Conn>(conn: &C, owner: &str, now: DateTime<Utc>) -> ApiResult<Vec<Claimed>> {
+    let returning =
+        "id, reservation_id, channel, kind, recipient, idempotency_key, attempts, subject, body_text, body_html";
+    let rows = claim_due(conn, "email", None, owner, Span::seconds(LEASE_SECONDS), BATCH, returning, now).await?;
+    Ok(rows.iter().map(claimed).collect::<Result<_, _>>()?)
 }
 
 /// The facts a template needs, read at the first attempt.
@@ -290,7 +299,7 @@ pub async fn deliver_email<E: Env>(env: &E) -> ApiResult<Option<Delivery>> {
     let owner = crate::random::hex_id();
     let mut report = Delivery::default();
     for _ in 0..MAX_BATCHES {
-        let batch = claim(&conn, "email", &owner, env.clock().now()).await?;
+        let batch = claim(&conn, &owner, env.clock().now()).await?;
         for message in &batch {
             let content = match &message.content {
                 Some(content) => content.clone(),

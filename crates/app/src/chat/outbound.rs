@@ -4,11 +4,11 @@
 //! window (we have no approved templates: such a message is a dead letter the admin sees).
 
 pub use crate::backoffice::outbox::Delivery;
-use crate::backoffice::outbox::{Attempt, Sent};
+use crate::backoffice::outbox::{claim_due, Attempt, Sent};
 use crate::error::ApiResult;
 use crate::notify::Queued;
 use crate::ports::{Conn, Db, Env, Http, OutboundRequest, Row, Value};
-use crate::store::{self, parse_ts, ts};
+use crate::store::{parse_ts, ts};
 use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
 use reservas_domain::outbox::{verdict, MessageKind, ProviderVerdict};
 use reservas_domain::whatsapp::{mask_phone, message_body, Button};
@@ -153,28 +153,10 @@ fn claimed(row: &Row) -> Result<Claimed, crate::ports::DbError> {
 
 /// Claims due WhatsApp messages (of one guest when `recipient` is given) under a lease.
 async fn claim<C: Conn>(conn: &C, recipient: Option<&str>, owner: &str, now: DateTime<Utc>) -> ApiResult<Vec<Claimed>> {
-    let rows = store::transaction(conn, async {
-        Ok(conn
-            .query(
-                "UPDATE outbox SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 WHERE id IN \
-                 (SELECT id FROM outbox WHERE status = 'pending' AND channel = 'whatsapp' AND next_attempt_at <= ?3 \
-                 AND (lease_until IS NULL OR lease_until <= ?3) AND (?4 IS NULL OR recipient = ?4) \
-                 ORDER BY id LIMIT ?5) \
-                 RETURNING id, reservation_id, kind, recipient, attempts, body_text",
-                &[
-                    owner.into(),
-                    ts(now + Span::seconds(LEASE_SECONDS)).into(),
-                    ts(now).into(),
-                    recipient.into(),
-                    Value::Integer(BATCH),
-                ],
-            )
-            .await?)
-    })
-    .await?;
-    let mut claimed: Vec<Claimed> = rows.iter().map(claimed).collect::<Result<_, _>>()?;
-    claimed.sort_by_key(|c| c.id);
-    Ok(claimed)
+    let returning = "id, reservation_id, kind, recipient, attempts, body_text";
+    let lease = Span::seconds(LEASE_SECONDS);
+    let rows = claim_due(conn, CHANNEL, recipient, owner, lease, BATCH, returning, now).await?;
+    Ok(rows.iter().map(claimed).collect::<Result<_, _>>()?)
 }
 
 /// The text of a booking event's message, from the reservation as it is now.
